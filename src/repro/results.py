@@ -78,13 +78,21 @@ def output_dir_for(slug: str, profile: str) -> Path:
     return Path(env) if env else results_dir() / ".interactive" / slug / profile
 
 
-def start_run(slug: str, cfg: Config) -> Run:
+def start_run(slug: str, cfg: Config, max_threads: int | None = None) -> Run:
     """Check the slug, derive the report seeds (``SEED0``, ``N_SEEDS``), pick the device, cap
-    threads and prepare the output folder; print what was resolved."""
+    threads and prepare the output folder; print what was resolved.
+
+    Torch's intra-op threads are capped at the runner's budget (``$REPRO_THREADS``, else all
+    cores) and, if given, at ``max_threads``: notebooks training tiny models pass 1, since such
+    models gain nothing from more threads and, on a busy machine, spinning threads slow their
+    training several-fold."""
+    if max_threads is not None and (not isinstance(max_threads, int) or max_threads < 1):
+        raise ValueError(f"max_threads must be a positive integer or None; got {max_threads!r}")
     registry.entry(slug)
     seeds = report_seeds(cfg.SEED0, cfg.N_SEEDS)
     device = devices.pick_device(cfg.DEVICE)
-    threads = devices.cap_threads()
+    budget = devices.thread_budget()
+    threads = devices.cap_threads(min(budget, max_threads) if max_threads else budget)
     devices.configure_determinism(device)
     out = output_dir_for(slug, cfg.profile)
     (out / "figures").mkdir(parents=True, exist_ok=True)

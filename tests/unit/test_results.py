@@ -85,3 +85,22 @@ def test_show_verdict_text_and_html(run_in_fixture):
     text = repr(summary)
     assert "NOT REPRODUCED (inconclusive)" in text and "part a" in text and "part b" in text
     assert "<table>" in summary._repr_html_()
+
+
+def test_start_run_caps_torch_threads_at_max_threads(run_in_fixture, monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    start, _ = run_in_fixture
+    monkeypatch.setenv("REPRO_THREADS", "2")
+    before = torch.get_num_threads()
+    ns = {"PROFILE": "smoke", "N_SEEDS": None, "SEED0": 0, "DEVICE": "cpu"}
+    cfg = resolve_config(PROFILES, ns)
+    try:
+        results.start_run("demo", cfg, max_threads=1)
+        assert torch.get_num_threads() == 1 and "threads: 1" in capsys.readouterr().out
+        results.start_run("demo", cfg, max_threads=8)  # never above the runner's budget
+        assert torch.get_num_threads() == 2
+        for bad in (0, 1.5, "1"):
+            with pytest.raises(ValueError, match="max_threads"):
+                results.start_run("demo", cfg, max_threads=bad)
+    finally:
+        torch.set_num_threads(before)
