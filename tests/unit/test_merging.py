@@ -249,8 +249,8 @@ def test_bcwi_end_points_and_soup() -> None:
     f_old, f_new = vec([3.0, 1.0]), vec([1.0, 1.0])
     merged = bcwi(old, [new1], 0.5, f_old, [f_new], eps=0.0)
     assert_states_close(merged, vec([0.5, 2.0]))
-    with pytest.raises(ValueError):
-        bcwi(old, [new1], 0.5, f_old)
+    with pytest.raises(ValueError, match="needs fisher_old"):
+        bcwi(old, [new1], 0.5, fishers_new=[f_new])
 
 
 # ------------------------------------------------------------------------------------- TIES

@@ -32,9 +32,10 @@ arithmetic; equal isotropic curvature with ``alpha_t = 1/T`` gives simple averag
 
 **Backward-compatible weight interpolation** (Schumann et al., "Backward Compatibility During
 Data Updates by Weight Interpolation", EACL 2024): ``theta = alpha theta_old + (1 - alpha)
-theta_new``, optionally Fisher-weighted, ``theta = (alpha F_old theta_old + (1 - alpha) F_new
-theta_new) / (alpha F_old + (1 - alpha) F_new)``, with ``theta_new`` the average ("soup") of
-several new models.
+theta_new``, with ``theta_new`` the average ("soup") of several new models. The Fisher-weighted
+form of the authors' code (``bcwi/utils.py``, ``interpolate_weights(..., weighted=F)``) weights
+only the old model, ``theta = (alpha F_old theta_old + (1 - alpha) theta_new) / (alpha F_old +
+(1 - alpha))``; giving new-model Fishers as well generalises it to ``F_new`` in place of one.
 """
 
 from __future__ import annotations
@@ -169,14 +170,18 @@ def bcwi(
     eps: float = 1e-8,
 ) -> StateDict:
     """Backward-compatible weight interpolation (module docstring): ``alpha`` is the weight of
-    the old model. ``new`` holds one or more new models, averaged first (a soup); with Fishers
-    (the new ones averaged likewise) the interpolation is Fisher-weighted."""
+    the old model. ``new`` holds one or more new models, averaged first (a soup). With
+    ``fisher_old`` alone the interpolation is the official Fisher-weighted one (the new model
+    weighted by one); ``fishers_new`` (averaged like the models) weights the new side too."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1]; got {alpha}")
     theta_new = average(new)
-    if (fisher_old is None) != (fishers_new is None):
-        raise ValueError("give both fisher_old and fishers_new, or neither")
     if fisher_old is None:
+        if fishers_new is not None:
+            raise ValueError("fishers_new needs fisher_old")
         return average([old, theta_new], [alpha, 1.0 - alpha])
-    f_new = {k: sum(f[k] for f in fishers_new) / len(fishers_new) for k in fishers_new[0]}
+    if fishers_new is None:
+        f_new = {k: torch.ones_like(v) for k, v in fisher_old.items()}
+    else:
+        f_new = {k: sum(f[k] for f in fishers_new) / len(fishers_new) for k in fishers_new[0]}
     return fisher_average([old, theta_new], [fisher_old, f_new], [alpha, 1.0 - alpha], eps)
