@@ -12,6 +12,11 @@ models (state dicts of ``nn.Sequential`` Linear/ReLU stacks):
 * :mod:`.permutation` — hidden-unit permutations: applying one, weight matching and activation
   matching (Ainsworth et al., ICLR 2023; Ito et al. 2024);
 * :mod:`.pleas` — PLeaS partial matching and layer-wise least squares (Nasery et al., CVPR 2025);
+* :mod:`.partial_average` — PLeaS's permute-and-average baseline at a merged width above one
+  model's;
+* :mod:`.spectral` — singular-vector alignment and distances between models (Ito et al. 2025);
+* :mod:`.compatibility` — negative flips and the old model's Fisher for backward-compatible
+  weight interpolation (Schumann et al., EACL 2024);
 * :mod:`.views` — digits split into transformed domains, and label subsets.
 
 Each module's docstring states the equations it implements.
@@ -41,6 +46,7 @@ from repro.methods.merging.params import (
     task_vector,
     unflatten,
 )
+from repro.methods.merging.partial_average import partial_permuted_average
 from repro.methods.merging.permutation import (
     Matching,
     activation_matching,
@@ -98,6 +104,7 @@ __all__ = [
     "mlp_from_state",
     "mlp_widths",
     "partial_blocks",
+    "partial_permuted_average",
     "pcb_merge",
     "pcb_vector",
     "pcb_weights",
