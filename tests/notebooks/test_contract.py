@@ -91,7 +91,7 @@ def test_anatomy_sections_in_order(nb):
 def test_notebook_uses_the_shared_run_and_verdict(nb):
     slug, node = nb
     code = "\n".join(c.source for c in node.cells if c.cell_type == "code")
-    assert f'start_run("{slug}", cfg)' in code
+    assert re.search(rf'start_run\("{re.escape(slug)}", cfg[,)]', code), f"{slug}: no start_run"
     assert "resolve_config(PROFILES, globals())" in code
     assert "save_result(" in code and "show_verdict(" in code
     assert any(
