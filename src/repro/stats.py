@@ -167,6 +167,11 @@ def verdict(
             explanation = (
                 f"{interval} contains the margin {margin:g}; the claim ({claimed}) is undecided"
             )
+        if np.ptp(d) == 0.0:
+            explanation += (
+                "; every seed gave the same difference, so the interval has no width and rests on"
+                " the metric's floor or ceiling, not on a spread of outcomes"
+            )
     return Verdict(
         name=name,
         verdict=outcome,
@@ -201,7 +206,11 @@ def combine_verdicts(checks: Sequence[Verdict], name: str = "all parts") -> Verd
         deciding, outcome = failed[0], NOT_REPRODUCED
         reason = CONTRADICTED if contradicted else INCONCLUSIVE
     names = ", ".join(c.name for c in checks)
-    explanation = f"{sum(c.reproduced for c in checks)} of {len(checks)} parts reproduced ({names})"
+    if outcome == NOT_JUDGED:
+        explanation = f"{checks[0].explanation} ({len(checks)} parts: {names})"
+    else:
+        held = sum(c.reproduced for c in checks)
+        explanation = f"{held} of {len(checks)} parts reproduced; the parts: {names}"
     if outcome == NOT_REPRODUCED:
         explanation += f"; deciding part '{deciding.name}': {deciding.explanation}"
     return Verdict(

@@ -106,6 +106,19 @@ def test_combine_verdicts():
     assert combined.effect == unsure.effect
     combined = stats.combine_verdicts([good, unsure, bad])
     assert combined.reason == stats.CONTRADICTED and combined.effect == bad.effect
+    assert combined.explanation.startswith("1 of 3 parts reproduced; the parts: a, b, c")
+    smoke = [stats.verdict([0.1], name=n, profile="smoke") for n in ("a", "b")]
+    combined = stats.combine_verdicts(smoke)
+    assert combined.verdict == stats.NOT_JUDGED and "reproduced" not in combined.explanation
+    assert combined.explanation.endswith("(2 parts: a, b)")
+
+
+def test_a_verdict_without_spread_says_so():
+    flat = stats.verdict([0.1, 0.1, 0.1, 0.1], name="rate - bound", profile="quick")
+    assert flat.verdict == stats.REPRODUCED and (flat.ci_low, flat.ci_high) == (0.1, 0.1)
+    assert "no width" in flat.explanation
+    spread = stats.verdict([0.1, 0.1, 0.1, 0.2], profile="quick")
+    assert "no width" not in spread.explanation
 
 
 def test_paired_differences_checks_shapes():
