@@ -177,6 +177,6 @@ def from_percent(text: str) -> nbformat.NotebookNode:
         if tags:
             cell.metadata["tags"] = tags
         nb.cells.append(cell)
-    for i, cell in enumerate(nb.cells):  # stable ids keep diffs quiet
-        cell["id"] = f"cell-{i:03d}"
+    for i, cell in enumerate(nb.cells):  # the ids nbstripout (the git filter) gives: clean diffs
+        cell["id"] = str(i)
     return nb

@@ -34,7 +34,7 @@ def git_state() -> dict[str, str | bool | None]:
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(
-                ["git", *args], cwd=repo_root(), capture_output=True, text=True, timeout=10
+                ["git", *args], cwd=repo_root(), capture_output=True, text=True, timeout=60
             )
         except (OSError, subprocess.TimeoutExpired):
             return None
