@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from repro import device as devices
 from repro import notebook, provenance, registry, stats
 from repro.config import Config
@@ -111,8 +113,18 @@ def save_figure(run: Run, fig: Any, name: str) -> None:
         run.figures.append(rel)
 
 
-def _finite_or_none(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, an interval of one seed) as ``None``: JSON has
+    no NaN. Recurses into mappings, lists and tuples; numpy scalars become Python numbers."""
+    if isinstance(value, Mapping):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def save_result(
@@ -146,19 +158,19 @@ def save_result(
         "reason": overall.reason,
         "explanation": overall.explanation,
         "effect": overall.effect,
-        "ci": [_finite_or_none(overall.ci_low), _finite_or_none(overall.ci_high)],
+        "ci": _json_safe([overall.ci_low, overall.ci_high]),
         "ci_level": overall.ci_level,
         "p_value": overall.p_value,
         "test": overall.test,
         "checks": [
             {
                 **c.to_dict(),
-                "ci_low": _finite_or_none(c.ci_low),
-                "ci_high": _finite_or_none(c.ci_high),
+                "ci_low": _json_safe(c.ci_low),
+                "ci_high": _json_safe(c.ci_high),
             }
             for c in checks
         ],
-        "extra": dict(extra or {}),
+        "extra": _json_safe(dict(extra or {})),
         "figures": list(run.figures),
         "provenance": {
             "git": provenance.git_state(),

@@ -53,6 +53,15 @@ def t_interval(x: Sequence[float], level: float = 0.95) -> tuple[float, float, f
     return mean, float(mean - half), float(mean + half)
 
 
+def format_interval(x: Sequence[float], spec: str = ".3f", level: float = 0.95) -> str:
+    """``"mean [low, high]"`` of :func:`t_interval` with the format ``spec`` (the mean alone for
+    n < 2): the summary-table cell the notebooks show."""
+    mean, lo, hi = t_interval(x, level)
+    if np.isnan(lo):
+        return f"{mean:{spec}}"
+    return f"{mean:{spec}} [{lo:{spec}}, {hi:{spec}}]"
+
+
 def sign_flip_pvalue(
     d: Sequence[float], alternative: str = "greater", margin: float = 0.0
 ) -> tuple[float, str]:

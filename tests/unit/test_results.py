@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from repro import results, stats
@@ -104,3 +105,13 @@ def test_start_run_caps_torch_threads_at_max_threads(run_in_fixture, monkeypatch
                 results.start_run("demo", cfg, max_threads=bad)
     finally:
         torch.set_num_threads(before)
+
+
+def test_extra_is_stored_without_nan(run_in_fixture):
+    start, out = run_in_fixture
+    run = start("quick")
+    check = stats.verdict([0.1, 0.2, 0.15, 0.12, 0.18], profile=run.profile)
+    extra = {"ci": [float("nan"), 1.0], "nested": {"x": (np.float64("inf"), np.int64(3))}}
+    results.save_result(run, {"a": [1, 2, 3, 4, 5]}, check, extra=extra)
+    on_disk = json.loads((out / "result.json").read_text())
+    assert on_disk["extra"] == {"ci": [None, 1.0], "nested": {"x": [None, 3]}}

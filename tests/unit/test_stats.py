@@ -51,6 +51,12 @@ def test_t_interval_single_value_has_no_interval():
     assert mean == 0.7 and np.isnan(lo) and np.isnan(hi)
 
 
+def test_format_interval_shows_the_t_interval():
+    mean, lo, hi = stats.t_interval([1.0, 2.0, 4.0])
+    assert stats.format_interval([1.0, 2.0, 4.0], "+.2f") == f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+    assert stats.format_interval(np.array([0.5]), ".3f") == "0.500"
+
+
 def test_binomial_interval_known_values():
     lo, hi = stats.binomial_interval(0, 10)
     assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** (1 / 10))
